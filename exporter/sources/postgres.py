@@ -44,7 +44,8 @@ SELECT left(coalesce(nullif(application_name, ''), 'unknown'), 64) AS app,
        count(*) FILTER (WHERE wait_event_type = 'Lock') AS lock_waiting,
        min(extract(epoch FROM xact_start))::float8 AS oldest_xact_start
 FROM pg_stat_activity
-WHERE backend_type = 'client backend'
+-- Without pg_monitor another user's backend_type reads NULL: count it rather than hide it.
+WHERE coalesce(backend_type, 'client backend') = 'client backend' AND datid IS NOT NULL
 GROUP BY 1, 2
 """
 
@@ -62,11 +63,19 @@ FROM pg_stat_database d
 WHERE d.datname = current_database()
 """
 
+# Sizes come from pg_class.relpages (kept current by VACUUM and ANALYZE) rather
+# than pg_total_relation_size(), which needs a lock and would stall the scrape
+# behind any DDL on the catalog.
 Q_TABLES = """
-SELECT relname, seq_scan, coalesce(idx_scan, 0), seq_tup_read, coalesce(idx_tup_fetch, 0),
-       n_live_tup, pg_total_relation_size(relid)
-FROM pg_stat_user_tables
-WHERE relname = ANY(%s)
+SELECT s.relname, s.seq_scan, coalesce(s.idx_scan, 0), s.seq_tup_read, coalesce(s.idx_tup_fetch, 0),
+       s.n_live_tup,
+       (c.relpages::bigint + coalesce(t.relpages, 0)
+        + coalesce((SELECT sum(i.relpages) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+                     WHERE x.indrelid = c.oid), 0)) * current_setting('block_size')::bigint
+FROM pg_stat_user_tables s
+JOIN pg_class c ON c.oid = s.relid
+LEFT JOIN pg_class t ON t.oid = c.reltoastrelid
+WHERE s.relname = ANY(%s)
 """
 
 Q_REPLICATION = """
@@ -169,14 +178,14 @@ class PostgresSource:
         log.info("connected to PostgreSQL (%s) as %s", self.target(), user)
         return state
 
-    def _error_from(self, exc: psycopg.Error, connecting: bool = False) -> SourceError:
+    def _error_from(self, exc: psycopg.Error, connecting: bool = False, broken: bool = False) -> SourceError:
         text = scrub(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__, [self._password])
         sqlstate = getattr(exc, "sqlstate", None) or ""
-        if isinstance(exc, pgerrors.QueryCanceled) or "timeout expired" in text:
+        if isinstance(exc, (pgerrors.QueryCanceled, pgerrors.LockNotAvailable)) or "timeout expired" in text:
             return SourceError("timeout", f"PostgreSQL ({self.target()}) timed out: {text}")
         if sqlstate.startswith("28") or "password authentication failed" in text or "no password supplied" in text:
             return SourceError("auth", f"PostgreSQL ({self.target()}) refused the credentials: {text}")
-        if connecting or isinstance(exc, psycopg.OperationalError):
+        if connecting or broken:
             return SourceError("connection", f"cannot reach PostgreSQL ({self.target()}): {text}")
         return SourceError("query", f"PostgreSQL ({self.target()}) query failed: {text}")
 
@@ -202,8 +211,10 @@ class PostgresSource:
             try:
                 metrics = self._read(state)
             except psycopg.Error as exc:
-                self._drop()
-                raise self._error_from(exc) from None
+                broken = state.conn.broken or state.conn.closed
+                if broken:
+                    self._drop()  # reconnect on the next scrape
+                raise self._error_from(exc, broken=bool(broken)) from None
             notes = list(state.notes)
             if self._pgss_failed_note:
                 notes.append(self._pgss_failed_note)
@@ -389,7 +400,9 @@ def _table_metrics(rows: list[tuple]) -> list[Metric]:
     )
     live = GaugeMetricFamily("aura_postgres_table_live_rows", "Estimated live rows in a catalog table.", labels=["table"])
     size = GaugeMetricFamily(
-        "aura_postgres_table_size_bytes", "Size of a catalog table with its indexes and TOAST.", labels=["table"]
+        "aura_postgres_table_size_bytes",
+        "Size of a catalog table with its indexes and TOAST, as of its last VACUUM or ANALYZE.",
+        labels=["table"],
     )
     totals: dict[str, list[float]] = {}
     for relname, seq_scan, idx_scan, seq_read, idx_fetch, live_rows, size_bytes in rows:
