@@ -9,7 +9,7 @@ PG_BIN=${AURA_PG_BIN:-/usr/lib/postgresql/15/bin}
 missing=()
 [ -x "$PG_BIN/initdb" ] && [ -f "/usr/share/postgresql/15/extension/pg_stat_statements.control" ] || missing+=(postgresql-15)
 command -v prometheus >/dev/null && command -v promtool >/dev/null || missing+=(prometheus)
-command -v alertmanager >/dev/null && command -v amtool >/dev/null || missing+=(prometheus-alertmanager)
+{ command -v prometheus-alertmanager || command -v alertmanager; } >/dev/null && command -v amtool >/dev/null || missing+=(prometheus-alertmanager)
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 
