@@ -22,5 +22,9 @@ test: deps
 demo: deps
 	@echo "make demo is coming: it needs the reference Mothership (see the open issues)."
 
+## make render: regenerate the committed rules YAML (and dashboard JSON) from the sources
+render: $(STAMP)
+	$(BIN)/python -m aura_exporter.render
+
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
