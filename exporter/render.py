@@ -73,12 +73,107 @@ def rules_yaml(doc: dict[str, Any]) -> str:
     return HEADER + yaml.dump(doc, Dumper=_BlockDumper, sort_keys=False, width=120, allow_unicode=True)
 
 
+# -- the dashboard ---------------------------------------------------------------------
+
+DASHBOARD_SOURCE = Path("dashboards") / "aura_mothership.dashboard.py"
+DASHBOARD_FILE = Path("dashboards") / "aura-mothership.json"
+
+# Keys grafanalib still writes for Grafana's old (schema 12) model. Current Grafana
+# ignores or migrates them; dropping them keeps the JSON as Grafana itself saves it.
+_LEGACY_DASHBOARD_KEYS = {"rows", "style", "sharedCrosshair", "hideControls", "gnetId", "id", "__inputs"}
+_LEGACY_PANEL_KEYS = {"span", "minSpan", "height", "error", "hideTimeOverride", "maxDataPoints", "cacheTimeout"}
+_LEGACY_TARGET_KEYS = {"target", "metric", "step", "query", "intervalFactor"}
+
+
+def _drop_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _drop_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_nulls(v) for v in value]
+    return value
+
+
+def _modernize_panel(panel: dict[str, Any]) -> dict[str, Any]:
+    panel = {k: v for k, v in panel.items() if k not in _LEGACY_PANEL_KEYS}
+    if not panel.get("repeat"):
+        for key in ("repeat", "repeatDirection", "maxPerRow"):
+            panel.pop(key, None)
+    targets = []
+    for target in panel.get("targets", []):
+        target = {k: v for k, v in target.items() if k not in _LEGACY_TARGET_KEYS}
+        target["range"] = not target.get("instant", False)
+        targets.append(target)
+    if "targets" in panel:
+        panel["targets"] = targets
+    if "panels" in panel:
+        panel["panels"] = [_modernize_panel(p) for p in panel["panels"]]
+    return panel
+
+
+def modernize(dashboard: dict[str, Any]) -> dict[str, Any]:
+    """The documented post-processing step after grafanalib (dashboards/README.md):
+    drop schema-12 leftovers and nulls, keep datasources as {type, uid}."""
+    dashboard = {k: v for k, v in dashboard.items() if k not in _LEGACY_DASHBOARD_KEYS}
+    dashboard["panels"] = [_modernize_panel(p) for p in dashboard["panels"]]
+    return _drop_nulls(dashboard)
+
+
+def dashboard(root: Path = ROOT, override: Path | None = None) -> dict[str, Any]:
+    import runpy
+
+    from grafanalib._gen import DashboardEncoder
+
+    module = runpy.run_path(str(root / DASHBOARD_SOURCE), run_name="aura_dashboard")
+    built = module["build"](config(root, override))
+    raw = json.loads(json.dumps(built.to_json_data(), cls=DashboardEncoder))
+    return modernize(raw)
+
+
+def dashboard_json(doc: dict[str, Any]) -> str:
+    return json.dumps(doc, indent=2, sort_keys=True) + "\n"
+
+
+DASHBOARD_README = Path("dashboards") / "README.md"
+_TABLE_START, _TABLE_END = "<!-- panels:start -->", "<!-- panels:end -->"
+
+
+def panel_table(doc: dict[str, Any]) -> str:
+    """Markdown table of every panel: where it is, its first query, what it answers."""
+    lines = ["| row | panel | query | what it answers |", "| --- | --- | --- | --- |"]
+
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|").replace("\n", " ")
+
+    for top in doc["panels"]:
+        row_title = top["title"] if top["type"] == "row" else "(pinned)"
+        for panel in top.get("panels", []) if top["type"] == "row" else [top]:
+            question = panel["description"].split(". ")[0].rstrip(".") + "."
+            lines.append(
+                f"| {cell(row_title)} | {cell(panel['title'])} | `{cell(panel['targets'][0]['expr'])}` | {cell(question)} |"
+            )
+    return "\n".join(lines)
+
+
+def dashboard_readme(doc: dict[str, Any], current: str) -> str:
+    """The README with its generated panel table replaced."""
+    head, _, rest = current.partition(_TABLE_START)
+    _, _, tail = rest.partition(_TABLE_END)
+    return f"{head}{_TABLE_START}\n{panel_table(doc)}\n{_TABLE_END}{tail}"
+
+
 def render(out_dir: Path, root: Path = ROOT, override: Path | None = None) -> list[Path]:
+    board = dashboard(root, override)
+    outputs = {
+        RULES_FILE: rules_yaml(rules(root, override)),
+        DASHBOARD_FILE: dashboard_json(board),
+        DASHBOARD_README: dashboard_readme(board, (root / DASHBOARD_README).read_text()),
+    }
     written = []
-    target = out_dir / RULES_FILE
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(rules_yaml(rules(root, override)))
-    written.append(target)
+    for relative, text in outputs.items():
+        target = out_dir / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+        written.append(target)
     return written
 
 

@@ -307,3 +307,28 @@ def test_ten_concurrent_scrapes_share_one_connection(pg):
         server.shutdown()
         server.server_close()
         source.close()
+
+
+def test_replication_seen_from_primary_and_standby(private_pg):
+    from tests.support.pg import PostgresCluster
+
+    standby = PostgresCluster.standby_of(private_pg).start()
+    primary_source, standby_source = PostgresSource(private_pg.dsn()), PostgresSource(standby.dsn())
+    try:
+        _, on_primary = registry_for(primary_source)
+        families = wait_until(
+            lambda: (f := scrape_families(on_primary)) and sample(f, "aura_postgres_replicas") == 1 and f,
+            what="the replica to attach",
+        )
+        assert sample(families, "aura_postgres_replication_lag_seconds", replica="replica-1") is not None
+        assert sample(families, "aura_postgres_replication_lag_bytes", replica="replica-1") >= 0
+        assert sample(families, "aura_postgres_in_recovery") == 0
+        _, on_standby = registry_for(standby_source)
+        families = scrape_families(on_standby)
+        assert sample(families, "aura_postgres_in_recovery") == 1
+        assert sample(families, "aura_postgres_standby_replay_lag_seconds") >= 0
+        assert "aura_postgres_replicas" not in families  # pg_stat_replication is a primary's view
+    finally:
+        primary_source.close()
+        standby_source.close()
+        standby.destroy()

@@ -77,6 +77,29 @@ log_min_messages = warning
             )
         return self
 
+    @classmethod
+    def standby_of(cls, primary: "PostgresCluster") -> "PostgresCluster":
+        """A streaming read replica of ``primary`` (pg_basebackup -R)."""
+        standby = cls(primary.database)
+        standby.password = primary.password
+        env = dict(os.environ, PGPASSWORD=primary.password)  # never on a command line
+        command = [
+            str(PG_BIN / "pg_basebackup"), "-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres",
+            "-D", str(standby.data), "-R", "-X", "stream", "--no-sync", "--checkpoint=fast",
+        ]
+        if standby._as_postgres:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        subprocess.run(command, check=True, capture_output=True, text=True, env=env, cwd=standby.base)
+        with open(standby.data / "postgresql.conf", "a") as conf:
+            conf.write(f"\nport = {standby.port}\nunix_socket_directories = '{standby.base}'\n")
+        # pg_basebackup -R wrote primary_conninfo; name the replica so the primary reports it by name.
+        with open(standby.data / "postgresql.auto.conf", "a") as conf:
+            conf.write(
+                f"primary_conninfo = 'host=127.0.0.1 port={primary.port} user=postgres "
+                f"password={primary.password} application_name=replica-1'\n"
+            )
+        return standby
+
     def start(self) -> "PostgresCluster":
         self._run(PG_BIN / "pg_ctl", "-D", self.data, "-l", self.log, "-w", "-t", "60", "start")
         return self

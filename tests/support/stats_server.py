@@ -94,6 +94,68 @@ class StatsServer:
         self.httpd.server_close()
 
 
+def _grow_histogram(h: dict, observations: int, slot: int) -> None:
+    """Add ``observations`` that land in bucket ``slot`` (cumulative counts stay monotone)."""
+    for i, bucket in enumerate(h["buckets"]):
+        if i >= min(slot, len(h["buckets"]) - 1):
+            bucket[1] += observations
+    h["count"] += observations
+    bound = h["buckets"][min(slot, len(h["buckets"]) - 2)][0]
+    h["sum"] += observations * float(bound)
+
+
+def _histograms(payload: dict):
+    for op in payload["requests"].values():
+        yield op["duration_seconds"]
+    for pool in payload["db_pool"].values():
+        yield pool["wait_seconds"]
+    yield payload["identity_cache"]["resolution_seconds"]
+    yield from payload["fragment_store"]["operations"].values()
+    yield payload["intent_log"]["append_seconds"]
+
+
+class LivePayload:
+    """Keeps a StatsServer's counters moving like a busy Mothership's, so
+    that rates and quantiles over its metrics have something to show."""
+
+    def __init__(self, server: StatsServer, period: float = 0.25) -> None:
+        self.server = server
+        self.period = period
+        self._stop = threading.Event()
+        self._step = 0
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> "LivePayload":
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.period):
+            self._step += 1
+            payload = self.server.mutate()
+            for h in _histograms(payload):
+                _grow_histogram(h, 20, self._step % 4)
+            for op in payload["requests"].values():
+                op["errors"] += self._step % 2
+            cache = payload["identity_cache"]
+            cache["hits"] += 980
+            cache["misses"] += 20
+            cache["evictions"] += 3
+            sync = payload["sync"]
+            sync["updates"] += 200
+            sync["batches"] += 2
+            sync["backpressure_events"] += self._step % 3 == 0
+            sync["queue_depth"] = 30 + self._step % 10
+            fcache = payload["fragment_store"]["cache"]
+            fcache["hits"] += 90
+            fcache["misses"] += 10
+            payload["db_pool"]["primary"]["timeouts"] += self._step % 5 == 0
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+
 def scrape_text(url: str, timeout_header: float | None = None, timeout: float = 30.0) -> tuple[str, float]:
     """Scrape an exporter the way Prometheus does; returns the body and seconds taken."""
     import requests
