@@ -40,3 +40,5 @@ CREATE TABLE IF NOT EXISTS intent_log (
     intent       jsonb       NOT NULL,
     appended_at  timestamptz NOT NULL DEFAULT now()
 );
+-- A function's history, read when its identity is resolved on a cache miss.
+CREATE INDEX IF NOT EXISTS intent_log_identity_idx ON intent_log (identity_id, seq);
