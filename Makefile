@@ -26,5 +26,9 @@ demo: deps
 render: $(STAMP)
 	$(BIN)/python -m aura_exporter.render
 
+## make bench: how many peers the reference Mothership sustains here (not part of make test)
+bench: deps
+	$(BIN)/python bench/peers.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
