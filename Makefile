@@ -19,8 +19,9 @@ test: deps
 	$(BIN)/python -m pytest -q -ra $(PYTEST_ARGS)
 
 ## make demo: the reference Mothership in trouble, the alerts and the runbook fixes
+## (make demo SCENARIO=agent-storm runs one pattern)
 demo: deps
-	@echo "make demo is coming: it needs the reference Mothership (see the open issues)."
+	$(BIN)/python -m aura_sim.demo $(if $(SCENARIO),--scenario $(SCENARIO))
 
 ## make render: regenerate the committed rules YAML (and dashboard JSON) from the sources
 render: $(STAMP)

@@ -69,6 +69,7 @@
     forConnections: '10m',
     forDown: '2m',
     forAbsent: '15m',
+    forColdCaches: '1m',
     // Multi-window, multi-burn-rate pairs for the latency SLO (long window, short window, factor, severity).
     sloBurnWindows: [
       { long: '1h', short: '5m', factor: 14.4, severity: 'critical', 'for': '2m' },

@@ -120,7 +120,7 @@ local u = import 'lib/utils.libsonnet';
               and on(%(agg)s, instance)
               (time() - aura_mothership_start_time_seconds{%(exporterSelector)s} < %(coldStartSeconds)s)
             ||| % v,
-            'for': '1m',
+            'for': c.forColdCaches,
             labels: { severity: 'info' },
             annotations: {
               summary: 'A Mothership restarted and its caches are still cold.',

@@ -18,13 +18,14 @@ from aura_exporter.webconfig import load as load_web_config
 
 log = logging.getLogger("aura_exporter")
 
-COMMANDS = ("serve", "check")
+COMMANDS = ("serve", "check", "render")
 
 DESCRIPTION = """Prometheus exporter for Aura's Mothership.
 
 Commands:
   serve   (default) serve /metrics, /healthz and / on --listen
   check   read every configured source once, print what works and exit non-zero if one fails
+  render  render the rules and dashboard with your overrides: render --override FILE.libsonnet --out DIR
 
 Settings come from flags, then AURA_EXPORTER_* environment variables, then the
 TOML file given with --config, then defaults. Secrets: the admin token from
@@ -52,6 +53,10 @@ def _configure_logging(level: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command = argv.pop(0) if argv and argv[0] in COMMANDS else "serve"
+    if command == "render":
+        from aura_exporter.render import main as render_main
+
+        return render_main(argv)
     args = build_parser().parse_args(argv)
     try:
         settings = resolve(args)

@@ -178,11 +178,29 @@ def render(out_dir: Path, root: Path = ROOT, override: Path | None = None) -> li
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="aura-exporter render", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="aura-exporter render",
+        description="Render alerts/aura-mothership.rules.yml and dashboards/aura-mothership.json from the mixin, "
+                    "with your overrides merged over config.libsonnet (job selector, thresholds, runbook base URL, "
+                    "multi-cluster). Example override file: { _config+:: { exporterSelector: 'job=\"aura\"' } }",
+    )
     parser.add_argument("--out", type=Path, default=ROOT, help="directory to write into (default: the repository)")
-    parser.add_argument("--override", type=Path, help="a .libsonnet file merged over the mixin, e.g. { _config+:: {...} }")
+    parser.add_argument("--override", type=Path, help="a .libsonnet file merged over the mixin")
+    parser.add_argument("--mixin-dir", type=Path, default=ROOT,
+                        help="checkout holding mixin.libsonnet (default: the one this package was installed from)")
     args = parser.parse_args(argv)
-    for path in render(args.out, override=args.override):
+    if not (args.mixin_dir / "mixin.libsonnet").is_file():
+        print(f"aura-exporter render: no mixin.libsonnet in {args.mixin_dir}", file=sys.stderr)
+        return 2
+    if args.override is not None and not args.override.is_file():
+        print(f"aura-exporter render: no override file {args.override}", file=sys.stderr)
+        return 2
+    try:
+        written = render(args.out, root=args.mixin_dir, override=args.override)
+    except RuntimeError as exc:  # jsonnet's own message: file, line and what is wrong
+        print(f"aura-exporter render: {exc}", file=sys.stderr)
+        return 1
+    for path in written:
         print(f"wrote {path}")
     return 0
 

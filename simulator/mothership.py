@@ -39,7 +39,7 @@ log = logging.getLogger("aura_sim")
 
 REPO = "acme/platform"
 OPERATIONS = ("push", "pull", "subscribe", "admin")
-WARM_RECENT_HOURS = 6
+WARM_RECENT_HOURS = 24 * 7
 
 
 @dataclass(frozen=True)
@@ -300,7 +300,8 @@ def bootstrap(dsn: str, catalog: Catalog) -> None:
         conn.execute("SELECT pg_advisory_lock(4242)")  # several replicas may start at once
         try:
             conn.execute(sql)
-            if conn.execute("SELECT count(*) FROM zones").fetchone()[0] == 0:
+            # EXISTS reads one row: a full count would show up as a sequential scan of zones.
+            if not conn.execute("SELECT EXISTS (SELECT 1 FROM zones)").fetchone()[0]:
                 log.info("seeding the catalog: %d zones, %d functions", catalog.zones, catalog.functions)
                 conn.execute(
                     "INSERT INTO zones (repo, path) SELECT %s, 'src/zone' || g FROM generate_series(0, %s) g",

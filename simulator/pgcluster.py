@@ -167,3 +167,22 @@ def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05, what: s
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(interval)
+
+
+class ExternalPostgres:
+    """An existing server reached by a DSN whose role may create databases
+    (AURA_DEMO_POSTGRES_DSN); offers the same ``dsn(database=...)`` as a cluster."""
+
+    def __init__(self, dsn: str) -> None:
+        from psycopg.conninfo import conninfo_to_dict
+
+        self._dsn = dsn
+        self.database = conninfo_to_dict(dsn).get("dbname") or "postgres"
+
+    def dsn(self, database: str | None = None) -> str:
+        from psycopg.conninfo import make_conninfo
+
+        return make_conninfo(self._dsn, dbname=database or self.database)
+
+    def destroy(self) -> None:
+        pass

@@ -117,3 +117,29 @@ def test_basic_auth_header_parsing():
     assert not web.authorized("Basic !!!")
     assert not web.authorized("Bearer x")
     assert not web.authorized(None)
+
+
+def test_example_config_file_is_valid():
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[1] / "deploy" / "exporter.toml.example"
+    s = settings(["--config", str(example)])
+    assert s.mothership_url == "http://127.0.0.1:7777"
+    assert s.postgres_dsn_file == "/etc/aura-exporter/exporter-dsn"
+    assert s.origins["process_pid_file"] == "file"
+
+
+def test_kubernetes_example_uses_real_flags():
+    from pathlib import Path
+
+    import yaml
+
+    from aura_exporter.config import OPTIONS
+
+    docs = list(yaml.safe_load_all((Path(__file__).resolve().parents[1] / "deploy" / "kubernetes"
+                                    / "mothership-with-exporter.yaml").read_text()))
+    containers = docs[0]["spec"]["template"]["spec"]["containers"]
+    args = next(c for c in containers if c["name"] == "aura-exporter")["args"]
+    flags = {o.flag for o in OPTIONS}
+    assert all(a.split("=")[0] in flags for a in args), args
+    settings([a for arg in args for a in arg.split("=", 1)])  # parses and validates
