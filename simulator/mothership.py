@@ -32,8 +32,8 @@ from aura_sim import __version__
 from aura_sim.caches import MB, ByteLRU
 from aura_sim.fragment_store import FragmentStore
 from aura_sim.histogram import FAST_BOUNDS, REQUEST_BOUNDS, Histogram
-from aura_sim.pool import ConnectionPool, PoolTimeout
-from aura_sim.sync_queue import Backpressure, SyncQueue
+from aura_sim.pool import ConnectionPool
+from aura_sim.sync_queue import SyncQueue
 
 log = logging.getLogger("aura_sim")
 

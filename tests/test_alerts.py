@@ -86,3 +86,52 @@ def test_runbook_url_modes(tmp_path, mode, base):
     urls = [r["annotations"]["runbook_url"] for g in doc["groups"] for r in g["rules"] if "alert" in r]
     expected = base or render.config()["runbookURLBase"]
     assert all(u.startswith(expected + "/") for u in urls)
+
+
+def test_postgres_cpu_from_node_exporter_when_a_selector_is_set(tmp_path):
+    """With postgresNodeSelector, PostgreSQL CPU comes from node_exporter on the database host."""
+    override = tmp_path / "node.libsonnet"
+    override.write_text("{ _config+:: { postgresNodeSelector: 'job=\"node\", instance=\"db-1:9100\"' } }")
+    render.render(tmp_path, override=override)
+    tests = tmp_path / "alerts" / "node-cpu.test.yml"
+    tests.write_text("""
+rule_files: [aura-mothership.rules.yml]
+evaluation_interval: 1m
+tests:
+  - interval: 1m
+    input_series:
+      # Two database CPUs, 5% idle; the Mothership at 0.2 of its 2 CPUs.
+      - series: 'node_cpu_seconds_total{job="node", instance="db-1:9100", cpu="0", mode="idle"}'
+        values: '0+3x40'
+      - series: 'node_cpu_seconds_total{job="node", instance="db-1:9100", cpu="1", mode="idle"}'
+        values: '0+3x40'
+      - series: 'aura_exporter_build_info{job="aura-exporter", instance="ms-0:9733", version="x", python_version="3"}'
+        values: '1x40'
+      - series: 'aura_mothership_process_cpu_seconds_total{job="aura-exporter", instance="ms-0:9733"}'
+        values: '0+12x40'
+      - series: 'aura_mothership_process_cpus{job="aura-exporter", instance="ms-0:9733"}'
+        values: '2x40'
+    alert_rule_test:
+      - eval_time: 30m
+        alertname: AuraPostgresCPUSaturated
+        exp_alerts:
+          - exp_labels: {severity: warning, job: aura-exporter}
+            exp_annotations:
+              summary: "PostgreSQL CPU is saturated while the Mothership is not busy: the database is the bottleneck."
+              description: "PostgreSQL behind aura-exporter uses 95% of its CPUs while the Mothership uses under 0.5 of its own."
+              runbook_url: "RUNBOOKS/AuraPostgresCPUSaturated.md"
+              dashboard_url: "http://grafana:3000/d/aura-mothership?var-job=aura-exporter"
+  - interval: 1m
+    input_series:
+      # The same host half idle: quiet.
+      - series: 'node_cpu_seconds_total{job="node", instance="db-1:9100", cpu="0", mode="idle"}'
+        values: '0+30x40'
+      - series: 'aura_exporter_build_info{job="aura-exporter", instance="ms-0:9733", version="x", python_version="3"}'
+        values: '1x40'
+    alert_rule_test:
+      - eval_time: 30m
+        alertname: AuraPostgresCPUSaturated
+        exp_alerts: []
+""".replace("RUNBOOKS", render.config()["runbookURLBase"]))
+    result = subprocess.run(["promtool", "test", "rules", tests.name], cwd=tests.parent, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -71,3 +71,40 @@ def test_every_pattern_fires_its_alert_only_and_the_fix_resolves_it(pg, tmp_path
         assert o.detected in o.pattern.alerts, f"{name}: no expected alert fired"
         assert o.other_patterns == set(), f"{name}: other patterns' alerts {o.other_patterns}"
         assert o.resolved_after is not None, f"{name}: the fix did not resolve {o.detected}"
+
+
+def test_demo_stops_cleanly_on_ctrl_c(tmp_path):
+    """The demo, interrupted while everything runs, leaves no process or temporary directory."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import tempfile
+    import time
+
+    import psutil
+
+    before = set(os.listdir(tempfile.gettempdir()))
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    demo = subprocess.Popen([sys.executable, "-m", "aura_sim.demo", "--scenario", "cold-start"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    lines = []
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        line = demo.stdout.readline()
+        lines.append(line)
+        if "Canonical metrics" in line:
+            break
+    else:
+        demo.kill()
+        raise AssertionError("".join(lines))
+    children = psutil.Process(demo.pid).children(recursive=True)
+    names = {" ".join(c.cmdline()[:2]) for c in children}
+    assert any("prometheus" in n for n in names) and any("aura-exporter" in n for n in names), names
+    demo.send_signal(signal.SIGINT)
+    out, _ = demo.communicate(timeout=90)
+    assert demo.returncode == 130, out
+    assert "every process and temporary directory was removed" in out
+    assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
+    leftovers = {d for d in set(os.listdir(tempfile.gettempdir())) - before if d.startswith("aura-")}
+    assert not leftovers, leftovers
