@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shutil
 import signal
 import sys
 import tempfile
@@ -70,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     except mconfig.ConfigError as exc:
         print(f"aura-mothership-sim: {exc}", file=sys.stderr)
         return 2
+    own_store = not args.store_dir  # a temporary store is ours to remove at exit
     store = Path(args.store_dir) if args.store_dir else Path(tempfile.mkdtemp(prefix="aura-fragments-"))
     host, _, port = args.listen.rpartition(":")
     ms = Mothership(dsn, cfg, store, Environment())
@@ -85,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings(peers=args.peers, trigger_after=args.trigger_after, storm_agents=args.storm_agents,
                         fragment_throttle_ops=args.fragment_throttle)
     scenario = SCENARIOS[args.scenario]
-    log.info("listening on http://%s:%s, scenario %s, %d peers", host, port, scenario.name, args.peers)
+    bound_host, bound_port = server.server_address[:2]
+    log.info("listening on http://%s:%s, scenario %s, %d peers", bound_host, bound_port, scenario.name, args.peers)
     run(scenario, Context(ms, load, working_set, dsn, settings, stop))
     stop.wait(args.duration or None)
     log.info("stopping")
@@ -93,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     load.stop()
     server.shutdown()
     ms.close()
+    if own_store:
+        shutil.rmtree(store, ignore_errors=True)
     return 0
 
 

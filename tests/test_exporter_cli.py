@@ -161,3 +161,19 @@ def test_bad_configuration_is_a_clear_error(tmp_path):
     assert "unknown setting [mothership] colour" in result.stderr
     result = run_exporter("--hit-ratio-window", "-5")
     assert result.returncode == 2 and "must be positive" in result.stderr
+
+
+def test_serves_its_own_copy_of_the_runbooks(tmp_path):
+    from pathlib import Path
+
+    runbooks = Path(__file__).resolve().parents[1] / "runbooks"
+    exporter = ExporterProcess("--runbook-dir", str(runbooks), log_path=tmp_path / "exporter.log")
+    try:
+        page = requests.get(exporter.url + "/runbooks/AuraSyncBackpressure.md", timeout=5)
+        assert page.status_code == 200 and page.text.startswith("# AuraSyncBackpressure")
+        assert page.headers["Content-Type"].startswith("text/markdown")
+        assert requests.get(exporter.url + "/runbooks/../pyproject.toml", timeout=5).status_code == 404
+        assert requests.get(exporter.url + "/runbooks/%2e%2e/pyproject.toml", timeout=5).status_code == 404
+        assert 'href="/runbooks/README.md"' in requests.get(exporter.url + "/", timeout=5).text
+    finally:
+        exporter.stop()

@@ -251,3 +251,19 @@ def test_unknown_knob_is_refused(pg, tmp_path):
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 2
     assert "cache.identity_cache_gb" in result.stderr
+
+
+def test_tracing_window_reverts_by_itself():
+    import logging
+
+    from aura_sim.server import MothershipServer
+
+    logger = logging.getLogger("aura_sim")
+    logger.setLevel(logging.INFO)
+    server = MothershipServer(("127.0.0.1", 0), mothership=None, admin_token="t")
+    try:
+        server.set_tracing("debug", 0.3)
+        assert logger.level == logging.DEBUG
+        wait_until(lambda: logger.level == logging.INFO, timeout=5, interval=0.05, what="the level to revert")
+    finally:
+        server.server_close()
