@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
@@ -167,12 +168,48 @@ class SimProcess:
         self._log.close()
 
 
-class PrometheusServer:
+class _LoopbackDaemon:
+    """A Prometheus-family server in its own temporary directory, ready when
+    ``/-/ready`` answers, removed with its directory on close."""
+
+    name = "daemon"
+
+    def _launch(self, prefix: str, command_for: Callable[["_LoopbackDaemon"], list[str]]) -> None:
+        self.base = Path(tempfile.mkdtemp(prefix=prefix))
+        self.port = free_port()
+        self.address = f"127.0.0.1:{self.port}"
+        self.url = f"http://{self.address}"
+        self._log_path = self.base / f"{self.name}.log"
+        self._log = open(self._log_path, "wb")
+        self.proc = subprocess.Popen(command_for(self), stdout=self._log, stderr=subprocess.STDOUT)
+        wait_until(self._ready, timeout=30, interval=0.2, what=f"{self.name} ready")
+
+    def _ready(self) -> bool:
+        if self.proc.poll() is not None:
+            raise AssertionError(f"{self.name} exited: " + self._log_path.read_text()[-2000:])
+        try:
+            return requests.get(self.url + "/-/ready", timeout=1).ok
+        except requests.RequestException:
+            return False
+
+    def close(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+        self._log.close()
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+class PrometheusServer(_LoopbackDaemon):
+    """Prometheus scraping ``targets`` as one job and evaluating ``rule_files``."""
+
+    name = "prometheus"
+
     def __init__(self, targets: list[str], rule_files: list[Path] = (), interval: str = "1s",
                  job: str = "aura-exporter", alertmanager: str | None = None) -> None:
-        self.base = Path(tempfile.mkdtemp(prefix="aura-prom-"))
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
         config = {
             "global": {"scrape_interval": interval, "scrape_timeout": interval, "evaluation_interval": interval},
             "rule_files": [str(p) for p in rule_files],
@@ -180,22 +217,13 @@ class PrometheusServer:
         }
         if alertmanager:
             config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": [alertmanager]}]}]}
-        (self.base / "prometheus.yml").write_text(yaml.safe_dump(config))
-        self._log = open(self.base / "prometheus.log", "wb")
-        self.proc = subprocess.Popen(
-            ["prometheus", f"--config.file={self.base / 'prometheus.yml'}",
-             f"--storage.tsdb.path={self.base / 'data'}", f"--web.listen-address=127.0.0.1:{self.port}"],
-            stdout=self._log, stderr=subprocess.STDOUT,
-        )
-        wait_until(self._ready, timeout=30, interval=0.2, what="Prometheus ready")
 
-    def _ready(self) -> bool:
-        if self.proc.poll() is not None:
-            raise AssertionError("prometheus exited: " + (self.base / "prometheus.log").read_text()[-2000:])
-        try:
-            return requests.get(self.url + "/-/ready", timeout=1).ok
-        except requests.RequestException:
-            return False
+        def command(self_: "PrometheusServer") -> list[str]:
+            (self_.base / "prometheus.yml").write_text(yaml.safe_dump(config))
+            return ["prometheus", f"--config.file={self_.base / 'prometheus.yml'}",
+                    f"--storage.tsdb.path={self_.base / 'data'}", f"--web.listen-address={self_.address}"]
+
+        self._launch("aura-prom-", command)
 
     def query(self, expr: str) -> list[dict]:
         """Instant query; raises with Prometheus's message if the query is invalid."""
@@ -205,58 +233,23 @@ class PrometheusServer:
             raise AssertionError(f"{expr}: {body.get('errorType')}: {body.get('error')}")
         return body["data"]["result"]
 
-    def targets_up(self) -> bool:
-        result = self.query("up")
-        return bool(result) and all(r["value"][1] == "1" for r in result)
-
     def alerts(self) -> list[dict]:
         return requests.get(self.url + "/api/v1/alerts", timeout=10).json()["data"]["alerts"]
 
-    def close(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self._log.close()
-        shutil.rmtree(self.base, ignore_errors=True)
 
-
-class AlertmanagerProcess:
+class AlertmanagerProcess(_LoopbackDaemon):
     """Alertmanager on loopback with the given configuration file, no clustering."""
 
+    name = "alertmanager"
+
     def __init__(self, config_file: Path) -> None:
-        self.base = Path(tempfile.mkdtemp(prefix="aura-am-"))
-        self.port = free_port()
-        self.address = f"127.0.0.1:{self.port}"
-        self.url = f"http://{self.address}"
         binary = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
         if binary is None:
             raise FileNotFoundError("alertmanager (Debian package prometheus-alertmanager) is not installed")
-        self._log = open(self.base / "alertmanager.log", "wb")
-        self.proc = subprocess.Popen(
-            [binary, f"--config.file={config_file}", f"--web.listen-address={self.address}",
-             "--cluster.listen-address=", f"--storage.path={self.base / 'data'}"],
-            stdout=self._log, stderr=subprocess.STDOUT,
-        )
-        wait_until(self._ready, timeout=30, interval=0.2, what="Alertmanager ready")
-
-    def _ready(self) -> bool:
-        if self.proc.poll() is not None:
-            raise AssertionError("alertmanager exited: " + (self.base / "alertmanager.log").read_text()[-2000:])
-        try:
-            return requests.get(self.url + "/-/ready", timeout=1).ok
-        except requests.RequestException:
-            return False
+        self._launch("aura-am-", lambda self_: [
+            binary, f"--config.file={config_file}", f"--web.listen-address={self_.address}",
+            "--cluster.listen-address=", f"--storage.path={self_.base / 'data'}",
+        ])
 
     def alerts(self) -> list[dict]:
         return requests.get(self.url + "/api/v2/alerts", timeout=10).json()
-
-    def close(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self._log.close()
-        shutil.rmtree(self.base, ignore_errors=True)

@@ -1,7 +1,6 @@
 """The example Alertmanager configuration: valid, routes every alert by
 severity, and its inhibitions work in a real Alertmanager."""
 
-import shutil
 import subprocess
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -10,15 +9,12 @@ import pytest
 import requests
 import yaml
 
-from tests.support.pg import free_port, wait_until
+from aura_sim.processes import AlertmanagerProcess
+from tests.support.pg import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "deploy" / "alertmanager" / "alertmanager.yml"
 RECEIVER = {"critical": "pager", "warning": "tickets", "info": "blackhole"}
-
-
-def alertmanager_binary():
-    return shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
 
 
 def test_amtool_check_config():
@@ -45,27 +41,10 @@ def test_prometheus_example_config_is_valid():
 
 
 @pytest.fixture
-def alertmanager(tmp_path):
-    port = free_port()
-    proc = subprocess.Popen(
-        [alertmanager_binary(), f"--config.file={CONFIG}", f"--web.listen-address=127.0.0.1:{port}",
-         "--cluster.listen-address=", f"--storage.path={tmp_path}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-
-    def ready():
-        try:
-            return requests.get(url + "/-/ready", timeout=1).ok
-        except requests.RequestException:
-            return False
-
-    try:
-        wait_until(ready, timeout=20, what="alertmanager ready")
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(10)
+def alertmanager():
+    server = AlertmanagerProcess(CONFIG)
+    yield server.url
+    server.close()
 
 
 def _post(url, *alerts):
