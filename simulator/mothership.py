@@ -150,12 +150,11 @@ class Mothership:
         if cached is not None:
             return cached
         started = time.monotonic()
-        reader = conn
-        if self.replica_pool is not None:
+        if self.replica_pool is not None:  # cache-miss reads go to the read replica
             with self.replica_pool.connection() as replica:
                 identity = self._read_identity(replica, function)
         else:
-            identity = self._read_identity(reader, function)
+            identity = self._read_identity(conn, function)
         self.resolution.observe(time.monotonic() - started)
         self.identity_cache.put(key, identity, self.env.identity_entry_bytes)
         return identity

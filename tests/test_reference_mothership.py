@@ -160,8 +160,7 @@ def test_agent_storm_grows_the_queue_and_bigger_windows_stop_it(run_sim):
         depths.append(sample(obs.scrape(), "aura_sync_queue_depth"))
         time.sleep(1.5)
     last = obs.scrape()
-    assert max(depths) < 600, depths
-    assert not all(b > a for a, b in zip(depths, depths[1:])), depths
+    assert max(depths) < 400, depths  # fan-out keeps up: the queue stays a small fraction of the window
     assert counter(last, "aura_sync_backpressure_events") == 0
 
 
@@ -217,8 +216,11 @@ def test_cold_start_recovers_and_warming_shortens_it(run_sim):
     time.sleep(3)
     early = sample(obs.scrape(), "aura_identity_cache_hit_ratio")
     assert early < 0.5
-    wait_until(lambda: sim.elapsed() > 16, timeout=30, interval=0.5)
-    later = sample(obs.scrape(), "aura_identity_cache_hit_ratio")
+    # As peers touch their working set the cache fills and the ratio climbs.
+    later = wait_until(
+        lambda: (r := sample(obs.scrape(), "aura_identity_cache_hit_ratio")) > early + 0.15 and r,
+        timeout=40, interval=1, what="the hit ratio to recover",
+    )
     assert later > early + 0.15
     sim.stop()
 
@@ -267,3 +269,39 @@ def test_tracing_window_reverts_by_itself():
         wait_until(lambda: logger.level == logging.INFO, timeout=5, interval=0.05, what="the level to revert")
     finally:
         server.server_close()
+
+
+def test_cache_miss_reads_go_to_the_read_replica(pg, tmp_path):
+    """database.read_replica_url: identity resolution on a miss uses the replica pool."""
+    from tests.support.pg import PostgresCluster
+
+    dsn = fresh_database(pg, "sc_replica")
+    standby = PostgresCluster.standby_of(pg).start()
+    sim = None
+    try:
+        replica_dsn = standby.dsn(database="sc_replica")
+        wait_until(lambda: _can_connect(replica_dsn), timeout=30, what="the replica to have the database")
+        config = f"[database]\nread_replica_url = \"{replica_dsn}\"\n"
+        sim = SimProcess(dsn, tmp_path / "replica", "cold-start", config)
+        wait_until(lambda: sim.stats()["identity_cache"]["misses"] > 100, timeout=30, what="cache misses")
+        stats = sim.stats()
+        assert stats["config"]["database"]["read_replica_configured"] is True
+        replica = stats["db_pool"]["replica"]
+        assert replica["size"] == 16
+        assert replica["wait_seconds"]["count"] >= stats["identity_cache"]["misses"] * 0.9
+        jsonschema.validate(stats, contract.schema())
+        with psycopg.connect(replica_dsn) as conn:
+            names = {r[0] for r in conn.execute("SELECT application_name FROM pg_stat_activity").fetchall()}
+        assert "aura-mothership/replica" in names
+    finally:
+        if sim is not None:
+            sim.stop()
+        standby.destroy()
+
+
+def _can_connect(dsn):
+    try:
+        with psycopg.connect(dsn, connect_timeout=2):
+            return True
+    except psycopg.Error:
+        return False
