@@ -168,22 +168,24 @@ def test_queries_per_scrape_are_few(pg):
     source.close()
 
 
+def collect_beside_another_session(pg, source):
+    """One collection while the superuser holds an idle session named someone-else;
+    returns the outcome and the states the source saw for that session."""
+    _, collector = registry_for(source)
+    with psycopg.connect(pg.dsn(), application_name="someone-else", autocommit=True):
+        outcome = collector.run_sources(Deadline(5))[0]
+    assert outcome.up, outcome.error
+    states = {s.labels["state"] for m in outcome.collected.metrics if m.name == "aura_postgres_connections"
+              for s in m.samples if s.labels["application_name"] == "someone-else"}
+    return outcome, states
+
+
 def test_read_only_role_from_deploy_sql(pg):
     source = PostgresSource(exporter_role_dsn(pg))
-    _, collector = registry_for(source)
-    other = psycopg.connect(pg.dsn(), application_name="someone-else", autocommit=True)
-    try:
-        outcome = collector.run_sources(Deadline(5))[0]
-    finally:
-        other.close()
-    assert outcome.up, outcome.error
+    outcome, states = collect_beside_another_session(pg, source)
     assert not any("pg_monitor" in n for n in outcome.collected.notes)
-    families = {m.name: m for m in outcome.collected.metrics}
-    assert "aura_postgres_statement_calls" in families
-    # pg_monitor lets the role see the state of another user's session.
-    states = {s.labels["state"] for s in families["aura_postgres_connections"].samples
-              if s.labels["application_name"] == "someone-else"}
-    assert states == {"idle"}
+    assert "aura_postgres_statement_calls" in {m.name for m in outcome.collected.metrics}
+    assert states == {"idle"}  # pg_monitor shows the state of another user's session
     with psycopg.connect(exporter_role_dsn(pg), autocommit=True) as conn:
         with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
             conn.execute("INSERT INTO team_members (team, name, kind) VALUES ('x', 'y', 'agent')")
@@ -195,16 +197,8 @@ def test_role_without_pg_monitor_gets_a_note(pg):
         conn.execute("DROP ROLE IF EXISTS plain_reader")
         conn.execute("CREATE ROLE plain_reader LOGIN PASSWORD 'plain-pw'")
     source = PostgresSource(pg.dsn(user="plain_reader", password="plain-pw"))
-    _, collector = registry_for(source)
-    other = psycopg.connect(pg.dsn(), application_name="someone-else", autocommit=True)
-    try:
-        outcome = collector.run_sources(Deadline(5))[0]
-    finally:
-        other.close()
-    assert outcome.up
+    outcome, states = collect_beside_another_session(pg, source)
     assert any("not a member of pg_monitor" in note for note in outcome.collected.notes)
-    states = {s.labels["state"] for m in outcome.collected.metrics if m.name == "aura_postgres_connections"
-              for s in m.samples if s.labels["application_name"] == "someone-else"}
     assert states == {"unknown"}  # hidden without pg_monitor
     source.close()
 
