@@ -20,6 +20,16 @@ import yaml
 from aura_sim.pgcluster import PostgresCluster, free_port, wait_until
 
 
+def _terminate(proc: subprocess.Popen, grace: float) -> int:
+    """SIGTERM, then SIGKILL if the process has not exited within ``grace`` seconds."""
+    proc.terminate()
+    try:
+        return proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.wait(10)
+
+
 def _clean_env() -> dict[str, str]:
     # Children get their settings from their flags, never from a stray AURA_* variable.
     return {k: v for k, v in os.environ.items() if not k.startswith("AURA_")}
@@ -60,9 +70,8 @@ class ExporterProcess:
         return self.log_path.read_text(errors="replace")
 
     def stop(self) -> int:
-        self.proc.terminate()
         try:
-            return self.proc.wait(10)
+            return _terminate(self.proc, 10)
         finally:
             self._log.close()
 
@@ -159,12 +168,7 @@ class SimProcess:
         return requests.post(self.url + path, json=body, headers=self.auth(), timeout=30)
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(10)
+        _terminate(self.proc, 30)
         self._log.close()
 
 
@@ -193,12 +197,7 @@ class _LoopbackDaemon:
             return False
 
     def close(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
+        _terminate(self.proc, 15)
         self._log.close()
         shutil.rmtree(self.base, ignore_errors=True)
 
