@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -61,17 +60,9 @@ class MothershipSource:
         self.max_body_bytes = max_body_bytes
         self.hit_ratio = WindowedRatio(hit_ratio_window)
         self._clock = clock
-        self._local = threading.local()  # a requests.Session per scraping thread
 
     def target(self) -> str:
         return describe_url(self.url)
-
-    def _session(self) -> requests.Session:
-        session = getattr(self._local, "session", None)
-        if session is None:
-            session = self._local.session = requests.Session()
-            session.headers["User-Agent"] = "aura-exporter"
-        return session
 
     def collect(self, deadline: Deadline) -> Collected:
         token = self._load_token()
@@ -86,13 +77,15 @@ class MothershipSource:
             raise SourceError("token", f"cannot read the admin token file: {exc.strerror}") from None
 
     def _fetch(self, deadline: Deadline, token: str | None) -> Any:
-        headers = {"Accept": "application/json"}
+        # The collector runs each scrape on a fresh thread, so a session would never be
+        # reused: one plain request per scrape, closed when the body has been read.
+        headers = {"Accept": "application/json", "User-Agent": "aura-exporter"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
         body = bytearray()
         try:
             timeout = max(deadline.remaining(), 0.001)
-            with self._session().get(self.url, headers=headers, stream=True, timeout=(timeout, timeout)) as resp:
+            with requests.get(self.url, headers=headers, stream=True, timeout=(timeout, timeout)) as resp:
                 if resp.status_code in (401, 403):
                     raise SourceError(
                         "auth", f"{self.target()} answered {resp.status_code}: the admin token was refused"
