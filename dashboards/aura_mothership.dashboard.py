@@ -79,16 +79,22 @@ class Builder:
     def steps(*pairs: tuple[str, float | None]) -> list[dict[str, Any]]:
         return [{"color": color, "value": value} for color, value in pairs]
 
+    def _common(self, title, description, queries, pos, thresholds) -> dict[str, Any]:
+        """What every panel has: id, title, description, datasource, queries, place, thresholds."""
+        return {
+            "id": self._id(),
+            "title": title,
+            "description": description,
+            "dataSource": DS,
+            "targets": self.targets(queries),
+            "gridPos": grid(pos),
+            "thresholds": thresholds or self.steps((GREEN, None)),
+        }
+
     def timeseries(self, title, description, queries, unit, pos, thresholds=None, min_zero=True, stack=False):
         return TimeSeries(
-            id=self._id(),
-            title=title,
-            description=description,
-            dataSource=DS,
-            targets=self.targets(queries),
+            **self._common(title, description, queries, pos, thresholds),
             unit=unit,
-            gridPos=grid(pos),
-            thresholds=thresholds or self.steps((GREEN, None)),
             thresholdsStyleMode="line" if thresholds else "off",
             valueMin=0 if min_zero else None,
             fillOpacity=10,
@@ -100,14 +106,8 @@ class Builder:
 
     def stat(self, title, description, queries, unit, pos, thresholds=None):
         return Stat(
-            id=self._id(),
-            title=title,
-            description=description,
-            dataSource=DS,
-            targets=self.targets(queries),
+            **self._common(title, description, queries, pos, thresholds),
             format=unit,
-            gridPos=grid(pos),
-            thresholds=thresholds or self.steps((GREEN, None)),
             reduceCalc="lastNotNull",
             graphMode="area",
         )
