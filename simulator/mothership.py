@@ -104,7 +104,6 @@ class Mothership:
         self.requests = {op: Histogram(REQUEST_BOUNDS) for op in OPERATIONS}
         self.errors: Counter[str] = Counter()
         self.cpu_slots = threading.BoundedSemaphore(config["server"]["workers"])
-        self.tracing_until = 0.0
         self.started_at = time.time()
 
     # -- peers and subscriptions ------------------------------------------------------

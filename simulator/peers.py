@@ -58,7 +58,7 @@ class LoadGenerator:
         self._seq = 0
 
     def start(self, group: PeerGroup) -> PeerGroup:
-        for index in range(group.count):
+        for _ in range(group.count):
             self._seq += 1
             rng = random.Random(self._seed * 100003 + self._seq)
             name = f"{group.kind}-{self._seq}"
